@@ -1,0 +1,3 @@
+//! A Terraform provider for Siro's Salesforce integration.
+
+pub mod client;
