@@ -34,12 +34,6 @@ impl Diagnostics {
         self.push(severity, summary, detail.into(), Some(attribute));
     }
 
-    /// Adds a warning that Terraform shows at one top-level attribute of the block.
-    pub fn attribute_warning(&mut self, attribute: &str, summary: &str, detail: impl Into<String>) {
-        let severity = proto::diagnostic::Severity::Warning;
-        self.push(severity, summary, detail.into(), Some(attribute));
-    }
-
     /// Whether any error (not warning) was added.
     pub fn has_errors(&self) -> bool {
         let error = proto::diagnostic::Severity::Error as i32;
@@ -132,7 +126,7 @@ mod tests {
     fn attribute_diagnostics_point_at_the_attribute() {
         let mut diagnostics = Diagnostics::new();
         diagnostics.attribute_error("org_id", "Invalid Organisation ID", "detail");
-        diagnostics.attribute_warning("refresh_token", "Deprecated Attribute", "detail");
+        diagnostics.warning("Deprecated Attribute", "detail");
         assert!(diagnostics.has_errors());
         assert_eq!(diagnostics.counts(), (1, 1));
 
@@ -144,6 +138,7 @@ mod tests {
             &proto::attribute_path::step::Selector::AttributeName("org_id".into())
         );
         assert_eq!(items[1].severity, proto::diagnostic::Severity::Warning as i32);
+        assert!(items[1].attribute.is_none());
     }
 
     #[test]

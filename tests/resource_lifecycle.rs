@@ -99,6 +99,9 @@ async fn read_picks_up_deactivation() {
     let mut d = Diagnostics::new();
     let refreshed = integration::read(api, &state, &mut d).await;
     assert_eq!(refreshed.get("is_active"), Some(&Value::Bool(false)));
+    let items = d.into_proto();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].summary, "Salesforce Integration Inactive");
     assert_eq!(refreshed.get("org_id"), state.get("org_id"));
 }
 

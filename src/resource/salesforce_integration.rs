@@ -155,10 +155,12 @@ pub fn validate(config: &Value, diagnostics: &mut Diagnostics) {
     }
 
     // Terraform prints nothing for a deprecated attribute; the warning must come from us.
+    // It names the attribute in words but carries no attribute path: Terraform quotes
+    // the configuration line under a diagnostic's path, and that line may hold the
+    // refresh token as a literal.
     if config.get("refresh_token").is_some_and(|token| !token.is_null()) {
-        diagnostics.attribute_warning(
-            "refresh_token",
-            "Deprecated Attribute",
+        diagnostics.warning(
+            "Deprecated Attribute: refresh_token",
             "refresh_token is deprecated by Siro. Set `username` to use the JWT bearer OAuth \
              flow instead, then remove refresh_token.",
         );
@@ -353,6 +355,17 @@ pub async fn read(api: Api<'_>, state: &Value, d: &mut Diagnostics) -> Value {
     if !is_salesforce(&connection.integration_platform) {
         d.error(SUMMARY, wrong_platform_detail(id, &connection.integration_platform));
         return state.clone();
+    }
+
+    if !connection.is_active {
+        d.warning(
+            "Salesforce Integration Inactive",
+            format!(
+                "Siro reports connection {id} as not active, so it is not syncing. \
+                 Reactivate it in Siro; Terraform records the flag in `is_active` but \
+                 does not change it."
+            ),
+        );
     }
 
     let mut refreshed = state.clone();

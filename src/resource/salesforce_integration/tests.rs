@@ -138,6 +138,8 @@ fn refresh_token_warns_and_points_to_username() {
     let items = d.into_proto();
     assert_eq!(items.len(), 1);
     assert!(items[0].detail.contains("username"));
+    assert!(items[0].summary.contains("refresh_token"));
+    assert!(items[0].attribute.is_none(), "a path would make Terraform quote the secret");
     assert!(!items[0].detail.contains("secret-refresh"));
 }
 
