@@ -20,12 +20,22 @@ impl Diagnostics {
 
     /// Adds an error about the configuration or operation as a whole.
     pub fn error(&mut self, summary: &str, detail: impl Into<String>) {
-        self.push(proto::diagnostic::Severity::Error, summary, detail.into(), None);
+        self.push(
+            proto::diagnostic::Severity::Error,
+            summary,
+            detail.into(),
+            None,
+        );
     }
 
     /// Adds a warning about the configuration or operation as a whole.
     pub fn warning(&mut self, summary: &str, detail: impl Into<String>) {
-        self.push(proto::diagnostic::Severity::Warning, summary, detail.into(), None);
+        self.push(
+            proto::diagnostic::Severity::Warning,
+            summary,
+            detail.into(),
+            None,
+        );
     }
 
     /// Adds an error that Terraform shows at one top-level attribute of the block.
@@ -37,7 +47,9 @@ impl Diagnostics {
     /// Whether any error (not warning) was added.
     pub fn has_errors(&self) -> bool {
         let error = proto::diagnostic::Severity::Error as i32;
-        self.items.iter().any(|diagnostic| diagnostic.severity == error)
+        self.items
+            .iter()
+            .any(|diagnostic| diagnostic.severity == error)
     }
 
     /// The number of errors and of warnings, for logs.
@@ -109,7 +121,10 @@ pub fn api_error_detail(error: &ApiError) -> String {
         "Check the network path to the API and the provider's `base_url`, then retry."
     } else if error.is_decode() {
         "The answer did not match Siro's published API. Retry; if it persists, report it."
-    } else if error.status().is_some_and(|status| status == 429 || status >= 500) {
+    } else if error
+        .status()
+        .is_some_and(|status| status == 429 || status >= 500)
+    {
         "The API is busy or failing; the provider already retried. Try again later."
     } else {
         "Check the resource's arguments against the message above."
@@ -137,7 +152,10 @@ mod tests {
             selector,
             &proto::attribute_path::step::Selector::AttributeName("org_id".into())
         );
-        assert_eq!(items[1].severity, proto::diagnostic::Severity::Warning as i32);
+        assert_eq!(
+            items[1].severity,
+            proto::diagnostic::Severity::Warning as i32
+        );
         assert!(items[1].attribute.is_none());
     }
 

@@ -42,7 +42,10 @@ pub fn init() {
 ///
 /// Like Terraform, `JSON` means trace and an unrecognised value means trace.
 fn level_from(env: impl Fn(&str) -> Option<String>) -> LevelFilter {
-    let Some(value) = LEVEL_KEYS.iter().find_map(|key| env(key).filter(|v| !v.is_empty())) else {
+    let Some(value) = LEVEL_KEYS
+        .iter()
+        .find_map(|key| env(key).filter(|v| !v.is_empty()))
+    else {
         return LevelFilter::OFF;
     };
     match value.to_ascii_uppercase().as_str() {
@@ -83,9 +86,15 @@ where
 
     fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
         let mut line = Map::new();
-        line.insert("@level".into(), Json::from(level_name(event.metadata().level())));
+        line.insert(
+            "@level".into(),
+            Json::from(level_name(event.metadata().level())),
+        );
         line.insert("@timestamp".into(), Json::from(timestamp()));
-        line.insert("@module".into(), Json::from("provider.terraform-provider-siro"));
+        line.insert(
+            "@module".into(),
+            Json::from("provider.terraform-provider-siro"),
+        );
         if let Some(scope) = context.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
@@ -120,7 +129,9 @@ fn timestamp() -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
 }
 
 struct JsonVisitor<'a>(&'a mut Map<String, Json>);
@@ -143,7 +154,8 @@ impl Visit for JsonVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.insert(field.name().into(), Json::from(format!("{value:?}")));
+        self.0
+            .insert(field.name().into(), Json::from(format!("{value:?}")));
     }
 }
 
@@ -152,7 +164,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -165,14 +182,23 @@ mod tests {
     fn most_specific_variable_wins() {
         let env = env_of(&[("TF_LOG", "error"), ("TF_LOG_PROVIDER", "debug")]);
         assert_eq!(level_from(env), LevelFilter::DEBUG);
-        let env = env_of(&[("TF_LOG_PROVIDER", "debug"), ("TF_LOG_PROVIDER_SIRO", "WARN")]);
+        let env = env_of(&[
+            ("TF_LOG_PROVIDER", "debug"),
+            ("TF_LOG_PROVIDER_SIRO", "WARN"),
+        ]);
         assert_eq!(level_from(env), LevelFilter::WARN);
     }
 
     #[test]
     fn json_and_unknown_values_mean_trace() {
-        assert_eq!(level_from(env_of(&[("TF_LOG", "JSON")])), LevelFilter::TRACE);
-        assert_eq!(level_from(env_of(&[("TF_LOG", "loud")])), LevelFilter::TRACE);
+        assert_eq!(
+            level_from(env_of(&[("TF_LOG", "JSON")])),
+            LevelFilter::TRACE
+        );
+        assert_eq!(
+            level_from(env_of(&[("TF_LOG", "loud")])),
+            LevelFilter::TRACE
+        );
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     terraform_provider_siro::logging::init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("terraform-provider-siro: cannot start the async runtime: {error}");

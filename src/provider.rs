@@ -125,7 +125,12 @@ mod tests {
 
     fn block(api_token: Value, base_url: Value) -> Value {
         let attributes = [("api_token", api_token), ("base_url", base_url)];
-        Value::Object(attributes.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Value::Object(
+            attributes
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     fn text(value: &str) -> Value {
@@ -138,7 +143,10 @@ mod tests {
 
     fn details(diagnostics: Diagnostics) -> String {
         let items = diagnostics.into_proto();
-        items.iter().map(|d| format!("{} {}", d.summary, d.detail)).collect()
+        items
+            .iter()
+            .map(|d| format!("{} {}", d.summary, d.detail))
+            .collect()
     }
 
     #[test]
@@ -148,7 +156,10 @@ mod tests {
         let result = configure(&block(Value::Null, Value::Null), env, &mut diagnostics);
         assert!(result.is_none());
         let text = details(diagnostics);
-        assert!(text.contains("api_token") && text.contains(TOKEN_ENV), "{text}");
+        assert!(
+            text.contains("api_token") && text.contains(TOKEN_ENV),
+            "{text}"
+        );
     }
 
     #[test]

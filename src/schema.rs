@@ -67,28 +67,37 @@ impl Block {
     /// The object type of a value of this block, for decoding and encoding values.
     pub fn value_type(&self) -> Type {
         let attributes = self.attributes.iter();
-        Type::Object(attributes.map(|a| (a.name.to_string(), a.kind.value_type())).collect())
+        Type::Object(
+            attributes
+                .map(|a| (a.name.to_string(), a.kind.value_type()))
+                .collect(),
+        )
     }
 
     /// Looks up an attribute by name.
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
-        self.attributes.iter().find(|attribute| attribute.name == name)
+        self.attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
     }
 
     /// The schema as Terraform receives it from GetProviderSchema.
     pub fn to_proto(&self) -> proto::Schema {
-        let attributes = self.attributes.iter().map(|attribute| proto::schema::Attribute {
-            name: attribute.name.to_string(),
-            r#type: attribute.kind.value_type().to_json(),
-            description: attribute.description.to_string(),
-            description_kind: proto::StringKind::Markdown.into(),
-            required: attribute.presence == Presence::Required,
-            optional: attribute.presence == Presence::Optional,
-            computed: attribute.presence == Presence::Computed,
-            sensitive: attribute.sensitive,
-            deprecated: attribute.deprecated,
-            write_only: false,
-        });
+        let attributes = self
+            .attributes
+            .iter()
+            .map(|attribute| proto::schema::Attribute {
+                name: attribute.name.to_string(),
+                r#type: attribute.kind.value_type().to_json(),
+                description: attribute.description.to_string(),
+                description_kind: proto::StringKind::Markdown.into(),
+                required: attribute.presence == Presence::Required,
+                optional: attribute.presence == Presence::Optional,
+                computed: attribute.presence == Presence::Computed,
+                sensitive: attribute.sensitive,
+                deprecated: attribute.deprecated,
+                write_only: false,
+            });
         proto::Schema {
             version: self.version,
             block: Some(proto::schema::Block {

@@ -79,7 +79,11 @@ impl ProviderService {
     }
 
     /// The API client and stop token, or the diagnostic saying why there is none.
-    fn api_configuration(&self, summary: &str, d: &mut Diagnostics) -> Option<(crate::client::Client, CancellationToken)> {
+    fn api_configuration(
+        &self,
+        summary: &str,
+        d: &mut Diagnostics,
+    ) -> Option<(crate::client::Client, CancellationToken)> {
         let configuration = match self.shared.configuration.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -130,7 +134,10 @@ impl Provider for ProviderService {
         _request: Request<proto::get_provider_schema::Request>,
     ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
         self.serve("GetProviderSchema", "", async {
-            let resources = [(integration::TYPE_NAME.to_string(), integration::SCHEMA.to_proto())];
+            let resources = [(
+                integration::TYPE_NAME.to_string(),
+                integration::SCHEMA.to_proto(),
+            )];
             Ok(proto::get_provider_schema::Response {
                 provider: Some(provider::SCHEMA.to_proto()),
                 resource_schemas: resources.into_iter().collect(),
@@ -150,7 +157,9 @@ impl Provider for ProviderService {
             let config = decode(request.config, &provider::SCHEMA.value_type(), "config")?;
             let mut d = Diagnostics::new();
             provider::validate(&config, &mut d);
-            Ok(proto::validate_provider_config::Response { diagnostics: d.into_proto() })
+            Ok(proto::validate_provider_config::Response {
+                diagnostics: d.into_proto(),
+            })
         })
         .await
     }
@@ -165,7 +174,9 @@ impl Provider for ProviderService {
             let config = decode(request.config, &ty, "config")?;
             let mut d = Diagnostics::new();
             integration::validate(&config, &mut d);
-            Ok(proto::validate_resource_config::Response { diagnostics: d.into_proto() })
+            Ok(proto::validate_resource_config::Response {
+                diagnostics: d.into_proto(),
+            })
         })
         .await
     }
@@ -221,7 +232,9 @@ impl Provider for ProviderService {
                 Ok(mut slot) => *slot = configuration,
                 Err(poisoned) => *poisoned.into_inner() = configuration,
             }
-            Ok(proto::configure_provider::Response { diagnostics: d.into_proto() })
+            Ok(proto::configure_provider::Response {
+                diagnostics: d.into_proto(),
+            })
         })
         .await
     }
@@ -235,13 +248,17 @@ impl Provider for ProviderService {
             let ty = resource_type(&request.type_name)?;
             let state = decode(request.current_state, &ty, "current_state")?;
             let mut d = Diagnostics::new();
-            let new_state = match self.api_configuration("Unable to Read Salesforce Integration", &mut d) {
-                Some((client, stop)) => {
-                    let api = Api { client: &client, stop: &stop };
-                    integration::read(api, &state, &mut d).await
-                }
-                None => state,
-            };
+            let new_state =
+                match self.api_configuration("Unable to Read Salesforce Integration", &mut d) {
+                    Some((client, stop)) => {
+                        let api = Api {
+                            client: &client,
+                            stop: &stop,
+                        };
+                        integration::read(api, &state, &mut d).await
+                    }
+                    None => state,
+                };
             Ok(proto::read_resource::Response {
                 new_state: Some(encode(&new_state, &ty)?),
                 diagnostics: d.into_proto(),
@@ -284,7 +301,10 @@ impl Provider for ProviderService {
             let summary = "Unable to Apply Salesforce Integration";
             let new_state = match self.api_configuration(summary, &mut d) {
                 Some((client, stop)) => {
-                    let api = Api { client: &client, stop: &stop };
+                    let api = Api {
+                        client: &client,
+                        stop: &stop,
+                    };
                     integration::apply(api, &prior, &planned, &mut d).await
                 }
                 None => prior,
@@ -309,7 +329,10 @@ impl Provider for ProviderService {
             let summary = "Unable to Import Salesforce Integration";
             let imported = match self.api_configuration(summary, &mut d) {
                 Some((client, stop)) => {
-                    let api = Api { client: &client, stop: &stop };
+                    let api = Api {
+                        client: &client,
+                        stop: &stop,
+                    };
                     integration::import(api, &request.id, &mut d).await
                 }
                 None => None,
@@ -334,8 +357,10 @@ impl Provider for ProviderService {
         &self,
         _request: Request<proto::get_functions::Request>,
     ) -> Result<Response<proto::get_functions::Response>, Status> {
-        self.serve("GetFunctions", "", async { Ok(proto::get_functions::Response::default()) })
-            .await
+        self.serve("GetFunctions", "", async {
+            Ok(proto::get_functions::Response::default())
+        })
+        .await
     }
 
     async fn stop_provider(
@@ -365,13 +390,17 @@ fn resource_type(type_name: &str) -> Result<Type, Status> {
     if type_name == integration::TYPE_NAME {
         Ok(integration::value_type())
     } else {
-        Err(Status::invalid_argument(format!("unknown resource type {type_name:?}")))
+        Err(Status::invalid_argument(format!(
+            "unknown resource type {type_name:?}"
+        )))
     }
 }
 
 /// Decodes a DynamicValue: msgpack when present, else JSON; an absent value is null.
 fn decode(value: Option<proto::DynamicValue>, ty: &Type, field: &str) -> Result<Value, Status> {
-    let Some(value) = value else { return Ok(Value::Null) };
+    let Some(value) = value else {
+        return Ok(Value::Null);
+    };
     let decoded = if !value.msgpack.is_empty() {
         Value::decode_msgpack(&value.msgpack, ty)
     } else if !value.json.is_empty() {
@@ -386,7 +415,10 @@ fn encode(value: &Value, ty: &Type) -> Result<proto::DynamicValue, Status> {
     let msgpack = value
         .encode_msgpack(ty)
         .map_err(|error| Status::internal(format!("provider bug: cannot encode state: {error}")))?;
-    Ok(proto::DynamicValue { msgpack, json: Vec::new() })
+    Ok(proto::DynamicValue {
+        msgpack,
+        json: Vec::new(),
+    })
 }
 
 /// Responses that carry diagnostics, so the shared handler can log their counts.

@@ -29,11 +29,20 @@ async fn handshake_line_announces_a_private_unix_socket_and_tls() {
     let fields: Vec<&str> = line.split('|').collect();
     assert_eq!(&fields[..3], ["1", "6", "unix"], "{line}");
     assert_eq!(fields[4], "grpc");
-    assert!(!fields[5].ends_with('='), "certificate must be unpadded base64: {line}");
+    assert!(
+        !fields[5].ends_with('='),
+        "certificate must be unpadded base64: {line}"
+    );
 
     use std::os::unix::fs::PermissionsExt;
-    let directory = plugin.socket_path().parent().expect("socket has a directory");
-    let mode = std::fs::metadata(directory).expect("directory exists").permissions().mode();
+    let directory = plugin
+        .socket_path()
+        .parent()
+        .expect("socket has a directory");
+    let mode = std::fs::metadata(directory)
+        .expect("directory exists")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
 
@@ -41,7 +50,10 @@ async fn handshake_line_announces_a_private_unix_socket_and_tls() {
 async fn serves_the_schema_over_mutual_tls() {
     let certificate = client_certificate();
     let plugin = Plugin::start(&certificate).await;
-    let channel = plugin.connect(Some(&certificate)).await.expect("mutual TLS succeeds");
+    let channel = plugin
+        .connect(Some(&certificate))
+        .await
+        .expect("mutual TLS succeeds");
 
     let mut provider = ProviderClient::new(channel);
     let schema = provider
@@ -50,9 +62,19 @@ async fn serves_the_schema_over_mutual_tls() {
         .expect("GetProviderSchema answers")
         .into_inner();
     assert!(schema.diagnostics.is_empty());
-    assert!(schema.resource_schemas.contains_key("siro_salesforce_integration"));
-    let provider_block = schema.provider.and_then(|s| s.block).expect("provider schema");
-    let token = provider_block.attributes.iter().find(|a| a.name == "api_token");
+    assert!(
+        schema
+            .resource_schemas
+            .contains_key("siro_salesforce_integration")
+    );
+    let provider_block = schema
+        .provider
+        .and_then(|s| s.block)
+        .expect("provider schema");
+    let token = provider_block
+        .attributes
+        .iter()
+        .find(|a| a.name == "api_token");
     assert!(token.is_some_and(|a| a.sensitive));
 }
 
@@ -62,11 +84,16 @@ async fn refuses_a_client_without_the_certificate() {
     let result = async {
         let channel = plugin.connect(None).await?;
         let mut provider = ProviderClient::new(channel);
-        provider.get_provider_schema(get_provider_schema::Request {}).await?;
+        provider
+            .get_provider_schema(get_provider_schema::Request {})
+            .await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     }
     .await;
-    assert!(result.is_err(), "a client without a certificate must be refused");
+    assert!(
+        result.is_err(),
+        "a client without a certificate must be refused"
+    );
 }
 
 #[tokio::test]
@@ -76,22 +103,37 @@ async fn refuses_a_client_with_another_certificate() {
     let result = async {
         let channel = plugin.connect(Some(&impostor)).await?;
         let mut provider = ProviderClient::new(channel);
-        provider.get_provider_schema(get_provider_schema::Request {}).await?;
+        provider
+            .get_provider_schema(get_provider_schema::Request {})
+            .await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     }
     .await;
-    assert!(result.is_err(), "a client with another certificate must be refused");
+    assert!(
+        result.is_err(),
+        "a client with another certificate must be refused"
+    );
 }
 
 #[tokio::test]
 async fn shutdown_exits_cleanly_and_removes_the_socket_directory() {
     let certificate = client_certificate();
     let mut plugin = Plugin::start(&certificate).await;
-    let channel = plugin.connect(Some(&certificate)).await.expect("mutual TLS succeeds");
-    let directory = plugin.socket_path().parent().expect("directory").to_path_buf();
+    let channel = plugin
+        .connect(Some(&certificate))
+        .await
+        .expect("mutual TLS succeeds");
+    let directory = plugin
+        .socket_path()
+        .parent()
+        .expect("directory")
+        .to_path_buf();
 
     let mut controller = GrpcControllerClient::new(channel);
-    controller.shutdown(Empty {}).await.expect("Shutdown answers");
+    controller
+        .shutdown(Empty {})
+        .await
+        .expect("Shutdown answers");
     let status = plugin.wait().await;
     assert!(status.success(), "exit status {status}");
     assert!(!directory.exists(), "socket directory must be removed");
@@ -105,11 +147,19 @@ async fn survives_an_interrupt_signal() {
 
     // Still serving after SIGINT: Terraform, not the terminal, stops providers. Had the
     // signal killed the process, the exit status would say so.
-    let channel = plugin.connect(Some(&certificate)).await.expect("still serving");
+    let channel = plugin
+        .connect(Some(&certificate))
+        .await
+        .expect("still serving");
     let mut provider = ProviderClient::new(channel.clone());
-    let schema = provider.get_provider_schema(get_provider_schema::Request {}).await;
+    let schema = provider
+        .get_provider_schema(get_provider_schema::Request {})
+        .await;
     assert!(schema.is_ok());
-    GrpcControllerClient::new(channel).shutdown(Empty {}).await.expect("Shutdown answers");
+    GrpcControllerClient::new(channel)
+        .shutdown(Empty {})
+        .await
+        .expect("Shutdown answers");
     let status = plugin.wait().await;
     assert!(status.success(), "exit status {status}");
 }

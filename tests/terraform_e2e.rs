@@ -211,10 +211,14 @@ fn literal_refresh_token_never_reaches_any_output() {
     let mut fx = Fixture::new("literal-refresh-token");
     let refresh_token = format!("rt-literal-{}", random_suffix());
     fx.tf.secret(&refresh_token);
-    fx.tf.write_config(&config(&format!("  refresh_token = \"{refresh_token}\"")));
+    fx.tf
+        .write_config(&config(&format!("  refresh_token = \"{refresh_token}\"")));
 
     // Each run fails if the secret appears in its output (see Terraform::secret).
-    fx.tf.run(&["validate"]).success().contains("Deprecated Attribute");
+    fx.tf
+        .run(&["validate"])
+        .success()
+        .contains("Deprecated Attribute");
     fx.tf.run(&["plan"]).success().contains("(sensitive value)");
     fx.tf.run(&["apply", "-auto-approve"]).success();
     fx.tf.run(&["destroy", "-auto-approve"]).success();
@@ -226,7 +230,9 @@ fn provider_configured_from_unknown_values_still_plans() {
     let mut fx = Fixture::with_tokens(&token, &token);
     // The token comes only from a resource created in the same apply, so it is unknown
     // at plan time (an empty variable counts as unset).
-    fx.tf.env("SIRO_API_TOKEN", "").env("TF_VAR_token_seed", &token);
+    fx.tf
+        .env("SIRO_API_TOKEN", "")
+        .env("TF_VAR_token_seed", &token);
     let hcl = format!(
         r#"variable "token_seed" {{
   type      = string
@@ -407,7 +413,7 @@ fn destroy_succeeds_when_delete_answers_404() {
 fn without_source_snippets(text: &str) -> String {
     text.lines()
         .filter(|line| {
-            let line = line.trim_start_matches(|c: char| c == ' ' || c == '│');
+            let line = line.trim_start_matches([' ', '│']);
             !line
                 .split_once(':')
                 .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
@@ -507,13 +513,18 @@ fn refresh_token_is_sensitive_and_deprecated() {
         "refresh_token is not shown as (sensitive value)\n{}",
         plan.describe()
     );
-    let line = line_of(&fs_config(&fx.tf), "resource \"siro_salesforce_integration\"");
+    let line = line_of(
+        &fs_config(&fx.tf),
+        "resource \"siro_salesforce_integration\"",
+    );
     assert!(
-        diagnostics(&plan).iter().any(|d| d.contains("Warning: Deprecated Attribute")
-            && d.contains("refresh_token")
-            && d.contains(&format!("with {ADDRESS},"))
-            && d.contains(&format!("on main.tf line {line}"))
-            && without_source_snippets(d).contains("username")),
+        diagnostics(&plan)
+            .iter()
+            .any(|d| d.contains("Warning: Deprecated Attribute")
+                && d.contains("refresh_token")
+                && d.contains(&format!("with {ADDRESS},"))
+                && d.contains(&format!("on main.tf line {line}"))
+                && without_source_snippets(d).contains("username")),
         "no warning on the resource that names refresh_token and points to username\n{}",
         plan.describe()
     );

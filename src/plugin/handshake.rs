@@ -85,8 +85,10 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
@@ -105,15 +107,24 @@ mod tests {
     #[test]
     fn accepts_the_cookie_with_or_without_a_version_list() {
         assert!(check(env_of(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).is_ok());
-        let with_list = [(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), (PROTOCOL_VERSIONS_KEY, "5,6")];
+        let with_list = [
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+            (PROTOCOL_VERSIONS_KEY, "5,6"),
+        ];
         assert!(check(env_of(&with_list)).is_ok());
     }
 
     #[test]
     fn refuses_a_host_that_does_not_speak_protocol_6() {
-        let pairs = [(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), (PROTOCOL_VERSIONS_KEY, "4,5")];
+        let pairs = [
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+            (PROTOCOL_VERSIONS_KEY, "4,5"),
+        ];
         let result = check(env_of(&pairs));
-        assert!(matches!(result, Err(HandshakeError::UnsupportedProtocol { .. })));
+        assert!(matches!(
+            result,
+            Err(HandshakeError::UnsupportedProtocol { .. })
+        ));
     }
 
     #[test]

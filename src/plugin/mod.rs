@@ -81,7 +81,9 @@ pub async fn serve() -> Result<(), PluginError> {
     let router = services(shutdown.clone()).await;
 
     // Announce the socket on stdout: the only line this process ever prints there.
-    let certificate = tls.as_ref().map(|tls| tls.server_certificate_der.as_slice());
+    let certificate = tls
+        .as_ref()
+        .map(|tls| tls.server_certificate_der.as_slice());
     announce(&handshake::line(socket.path(), certificate))?;
     tracing::debug!(socket = %socket.path().display(), tls = tls.is_some(), "plugin serving");
 
@@ -159,7 +161,8 @@ fn tls_connections(
             let acceptor = acceptor.clone();
             let sender = sender.clone();
             tokio::spawn(async move {
-                let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                let handshake =
+                    tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
                 match handshake.await {
                     Ok(Ok(tls)) => {
                         let _ = sender.send(Ok(tls)).await;

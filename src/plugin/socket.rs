@@ -36,7 +36,13 @@ impl PluginSocket {
             .tempdir_in(parent)?;
         let path = directory.path().join("plugin.sock");
         let listener = UnixListener::bind(&path)?;
-        Ok((PluginSocket { path, _directory: directory }, listener))
+        Ok((
+            PluginSocket {
+                path,
+                _directory: directory,
+            },
+            listener,
+        ))
     }
 
     /// Where the socket is, for the handshake line.
@@ -56,9 +62,15 @@ mod tests {
         let env = |key: &str| (key == SOCKET_DIR_KEY).then(|| parent_path.clone());
         let (socket, listener) = PluginSocket::bind(env).expect("binding works");
 
-        let directory = socket.path().parent().expect("the socket is inside a directory");
+        let directory = socket
+            .path()
+            .parent()
+            .expect("the socket is inside a directory");
         assert!(directory.starts_with(parent.path()));
-        let mode = std::fs::metadata(directory).expect("directory exists").permissions().mode();
+        let mode = std::fs::metadata(directory)
+            .expect("directory exists")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
         assert!(socket.path().exists());
 
@@ -70,7 +82,8 @@ mod tests {
 
     #[tokio::test]
     async fn empty_socket_dir_variable_means_the_temp_dir() {
-        let (socket, _listener) = PluginSocket::bind(|_| Some(String::new())).expect("binding works");
+        let (socket, _listener) =
+            PluginSocket::bind(|_| Some(String::new())).expect("binding works");
         assert!(socket.path().starts_with(std::env::temp_dir()));
     }
 }

@@ -146,7 +146,10 @@ mod tests {
             .expect("generating a P-384 key pair does not fail");
         let params = rcgen::CertificateParams::new(vec!["localhost".to_string()])
             .expect("localhost is a valid subject alternative name");
-        params.self_signed(&key).expect("self-signing with a fresh key does not fail").pem()
+        params
+            .self_signed(&key)
+            .expect("self-signing with a fresh key does not fail")
+            .pem()
     }
 
     #[test]

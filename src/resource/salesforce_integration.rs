@@ -40,7 +40,14 @@ const fn attribute(
     presence: Presence,
     description: &'static str,
 ) -> Attribute {
-    Attribute { name, kind, presence, description, sensitive: false, deprecated: false }
+    Attribute {
+        name,
+        kind,
+        presence,
+        description,
+        sensitive: false,
+        deprecated: false,
+    }
 }
 
 /// The resource's schema.
@@ -125,32 +132,51 @@ pub fn value_type() -> Type {
 // Validation
 // ---------------------------------------------------------------------------------------
 
+/// A check of one string attribute: its name, the problem finder, the diagnostic's
+/// summary, and the advice that follows the problem.
+type StringCheck = (
+    &'static str,
+    fn(&str) -> Option<String>,
+    &'static str,
+    &'static str,
+);
+
+const STRING_CHECKS: [StringCheck; 3] = [
+    (
+        "namespace",
+        namespace_problem,
+        "Invalid Namespace",
+        "Give the namespace of the Siro package installed in Salesforce.",
+    ),
+    (
+        "org_id",
+        org_id_problem,
+        "Invalid Salesforce Organisation ID",
+        "Find the organisation id in Salesforce Setup under Company Information, e.g. \
+         00D5g000004XyZa.",
+    ),
+    (
+        "instance_url",
+        instance_url_problem,
+        "Invalid Salesforce Instance URL",
+        "Use the org's https address, such as https://acme.my.salesforce.com.",
+    ),
+];
+
+fn namespace_problem(namespace: &str) -> Option<String> {
+    namespace
+        .trim()
+        .is_empty()
+        .then(|| "must not be empty".to_string())
+}
+
 /// Checks the configuration at `terraform validate`; unknown and null values pass.
 pub fn validate(config: &Value, diagnostics: &mut Diagnostics) {
-    if let Some(namespace) = config.get("namespace").and_then(Value::as_str) {
-        if namespace.trim().is_empty() {
-            let detail = "The namespace of the Siro package in Salesforce must not be empty.";
-            diagnostics.attribute_error("namespace", "Invalid Namespace", detail);
-        }
-    }
-
-    if let Some(org_id) = config.get("org_id").and_then(Value::as_str) {
-        if let Some(problem) = org_id_problem(org_id) {
-            let detail = format!(
-                "The org_id {problem}. Find the organisation id in Salesforce Setup under \
-                 Company Information, e.g. 00D5g000004XyZa."
-            );
-            diagnostics.attribute_error("org_id", "Invalid Salesforce Organisation ID", detail);
-        }
-    }
-
-    if let Some(instance_url) = config.get("instance_url").and_then(Value::as_str) {
-        if let Some(problem) = instance_url_problem(instance_url) {
-            let detail = format!(
-                "The instance_url {problem}. Use the org's https address, such as \
-                 https://acme.my.salesforce.com."
-            );
-            diagnostics.attribute_error("instance_url", "Invalid Salesforce Instance URL", detail);
+    for (name, find_problem, summary, advice) in STRING_CHECKS {
+        let value = config.get(name).and_then(Value::as_str);
+        if let Some(problem) = value.and_then(find_problem) {
+            let detail = format!("The {name} {problem}.\n\n{advice}");
+            diagnostics.attribute_error(name, summary, detail);
         }
     }
 
@@ -158,7 +184,10 @@ pub fn validate(config: &Value, diagnostics: &mut Diagnostics) {
     // It names the attribute in words but carries no attribute path: Terraform quotes
     // the configuration line under a diagnostic's path, and that line may hold the
     // refresh token as a literal.
-    if config.get("refresh_token").is_some_and(|token| !token.is_null()) {
+    if config
+        .get("refresh_token")
+        .is_some_and(|token| !token.is_null())
+    {
         diagnostics.warning(
             "Deprecated Attribute: refresh_token",
             "refresh_token is deprecated by Siro. Set `username` to use the JWT bearer OAuth \
@@ -280,7 +309,9 @@ pub async fn apply(api: Api<'_>, prior: &Value, planned: &Value, d: &mut Diagnos
 
 /// Whether state holds the namespace and org id of an applied upsert (not an import).
 fn applied_key(state: &Value) -> bool {
-    CONNECTION_KEY.iter().all(|name| state.get(name).and_then(Value::as_str).is_some())
+    CONNECTION_KEY
+        .iter()
+        .all(|name| state.get(name).and_then(Value::as_str).is_some())
 }
 
 /// Deletes the connection an update moved away from; a failure is only a warning, since
@@ -336,15 +367,21 @@ pub async fn read(api: Api<'_>, state: &Value, d: &mut Diagnostics) -> Value {
         return Value::Null;
     }
     let Some(id) = state.get("id").and_then(Value::as_str) else {
-        d.error(SUMMARY, "The state has no connection id. Remove the resource from state \
-            with `terraform state rm` and import it again.");
+        d.error(
+            SUMMARY,
+            "The state has no connection id. Remove the resource from state \
+            with `terraform state rm` and import it again.",
+        );
         return state.clone();
     };
 
     let connection = match api.call(api.client.get_connection(id)).await {
         Ok(connection) => connection,
         Err(CallError::Api(error)) if error.is_not_found() => {
-            tracing::warn!(connection_id = id, "connection not found; removing it from state");
+            tracing::warn!(
+                connection_id = id,
+                "connection not found; removing it from state"
+            );
             return Value::Null;
         }
         Err(error) => {
@@ -353,7 +390,10 @@ pub async fn read(api: Api<'_>, state: &Value, d: &mut Diagnostics) -> Value {
         }
     };
     if !is_salesforce(&connection.integration_platform) {
-        d.error(SUMMARY, wrong_platform_detail(id, &connection.integration_platform));
+        d.error(
+            SUMMARY,
+            wrong_platform_detail(id, &connection.integration_platform),
+        );
         return state.clone();
     }
 
@@ -369,7 +409,10 @@ pub async fn read(api: Api<'_>, state: &Value, d: &mut Diagnostics) -> Value {
     }
 
     let mut refreshed = state.clone();
-    refreshed.set("integration_connection_id", Value::String(connection.id.clone()));
+    refreshed.set(
+        "integration_connection_id",
+        Value::String(connection.id.clone()),
+    );
     refreshed.set("is_active", Value::Bool(connection.is_active));
     refreshed
 }
@@ -399,8 +442,11 @@ fn wrong_platform_detail(id: &str, platform: &str) -> String {
 pub async fn import(api: Api<'_>, id: &str, d: &mut Diagnostics) -> Option<Value> {
     const SUMMARY: &str = "Unable to Import Salesforce Integration";
     if id.trim().is_empty() {
-        d.error(SUMMARY, "The import id is empty. Give the integration connection id, \
-            e.g. `terraform import siro_salesforce_integration.main <connection-id>`.");
+        d.error(
+            SUMMARY,
+            "The import id is empty. Give the integration connection id, \
+            e.g. `terraform import siro_salesforce_integration.main <connection-id>`.",
+        );
         return None;
     }
 
@@ -412,7 +458,10 @@ pub async fn import(api: Api<'_>, id: &str, d: &mut Diagnostics) -> Option<Value
         }
     };
     if !is_salesforce(&connection.integration_platform) {
-        d.error(SUMMARY, wrong_platform_detail(id, &connection.integration_platform));
+        d.error(
+            SUMMARY,
+            wrong_platform_detail(id, &connection.integration_platform),
+        );
         return None;
     }
 
@@ -445,7 +494,10 @@ pub fn upgrade(version: i64, json: &[u8], d: &mut Diagnostics) -> Option<Value> 
     match Value::decode_json(json, &value_type()) {
         Ok(value) => Some(value),
         Err(error) => {
-            d.error(SUMMARY, format!("The stored state of {TYPE_NAME} cannot be read: {error}."));
+            d.error(
+                SUMMARY,
+                format!("The stored state of {TYPE_NAME} cannot be read: {error}."),
+            );
             None
         }
     }

@@ -5,7 +5,10 @@ use url::Url;
 /// Why a Salesforce organisation id is not valid; each message finishes "org_id ...".
 pub(super) fn org_id_problem(org_id: &str) -> Option<String> {
     if !(org_id.len() == 15 || org_id.len() == 18) {
-        return Some(format!("must be 15 or 18 characters long, not {}", org_id.chars().count()));
+        return Some(format!(
+            "must be 15 or 18 characters long, not {}",
+            org_id.chars().count()
+        ));
     }
     if !org_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Some("may contain only letters and digits".to_string());

@@ -32,8 +32,10 @@ pub(crate) fn client_certificate() -> ClientCertificate {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.extended_key_usages =
-        vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
     let certificate = params.self_signed(&key).expect("self-signed certificate");
     ClientCertificate {
         pem: certificate.pem(),
@@ -67,13 +69,23 @@ impl Plugin {
         // The handshake line is the readiness signal: the socket listens before it.
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).await.expect("handshake line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .expect("handshake line");
         let line = line.trim_end().to_string();
         let fields: Vec<&str> = line.split('|').collect();
         assert_eq!(fields.len(), 6, "unexpected handshake line {line:?}");
         let socket = PathBuf::from(fields[3]);
-        let server_certificate = STANDARD_NO_PAD.decode(fields[5]).expect("base64 certificate");
-        Plugin { child, line, socket, server_certificate }
+        let server_certificate = STANDARD_NO_PAD
+            .decode(fields[5])
+            .expect("base64 certificate");
+        Plugin {
+            child,
+            line,
+            socket,
+            server_certificate,
+        }
     }
 
     pub(crate) fn handshake_line(&self) -> &str {
@@ -128,7 +140,10 @@ impl Plugin {
     }
 
     pub(crate) async fn wait(&mut self) -> ExitStatus {
-        self.child.wait().await.expect("the process can be waited for")
+        self.child
+            .wait()
+            .await
+            .expect("the process can be waited for")
     }
 }
 
@@ -148,7 +163,9 @@ impl ServerCertVerifier for PinnedServer {
         if end_entity.as_ref() == self.0.as_ref() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General("unexpected server certificate".into()))
+            Err(rustls::Error::General(
+                "unexpected server certificate".into(),
+            ))
         }
     }
 
@@ -184,6 +201,8 @@ impl ServerCertVerifier for PinnedServer {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         let algorithms = rustls::crypto::aws_lc_rs::default_provider();
-        algorithms.signature_verification_algorithms.supported_schemes()
+        algorithms
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

@@ -8,8 +8,11 @@ fn text(value: &str) -> Value {
 
 /// A full resource value: every attribute null except those given.
 fn state(set: &[(&str, Value)]) -> Value {
-    let mut attributes: BTreeMap<String, Value> =
-        SCHEMA.attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
+    let mut attributes: BTreeMap<String, Value> = SCHEMA
+        .attributes
+        .iter()
+        .map(|a| (a.name.to_string(), Value::Null))
+        .collect();
     for (name, value) in set {
         attributes.insert(name.to_string(), value.clone());
     }
@@ -38,10 +41,12 @@ fn summaries(diagnostics: Diagnostics) -> Vec<(String, Option<String>)> {
     items
         .into_iter()
         .map(|d| {
-            let attribute = d.attribute.and_then(|path| match path.steps[0].selector.clone() {
-                Some(Selector::AttributeName(name)) => Some(name),
-                _ => None,
-            });
+            let attribute = d
+                .attribute
+                .and_then(|path| match path.steps[0].selector.clone() {
+                    Some(Selector::AttributeName(name)) => Some(name),
+                    _ => None,
+                });
             (d.summary, attribute)
         })
         .collect()
@@ -69,7 +74,10 @@ fn changing_username_keeps_the_connection_id() {
     proposed.set("username", text("integration@acme.com"));
     let planned = plan(&prior, &proposed);
     assert_eq!(planned.get("id"), Some(&text("conn_1")));
-    assert_eq!(planned.get("integration_connection_id"), Some(&text("conn_1")));
+    assert_eq!(
+        planned.get("integration_connection_id"),
+        Some(&text("conn_1"))
+    );
     assert_eq!(planned.get("is_active"), Some(&Value::unknown()));
 }
 
@@ -81,7 +89,10 @@ fn changing_org_id_or_namespace_makes_the_id_unknown() {
         proposed.set(name, text(value));
         let planned = plan(&prior, &proposed);
         assert_eq!(planned.get("id"), Some(&Value::unknown()), "{name}");
-        assert_eq!(planned.get("integration_connection_id"), Some(&Value::unknown()));
+        assert_eq!(
+            planned.get("integration_connection_id"),
+            Some(&Value::unknown())
+        );
     }
 }
 
@@ -122,7 +133,10 @@ fn each_invalid_attribute_gets_its_own_diagnostic() {
 
 #[test]
 fn unknown_and_null_values_are_not_validated() {
-    let config = state(&[("org_id", Value::unknown()), ("instance_url", Value::unknown())]);
+    let config = state(&[
+        ("org_id", Value::unknown()),
+        ("instance_url", Value::unknown()),
+    ]);
     let mut d = Diagnostics::new();
     validate(&config, &mut d);
     assert!(summaries(d).is_empty());
@@ -139,7 +153,10 @@ fn refresh_token_warns_and_points_to_username() {
     assert_eq!(items.len(), 1);
     assert!(items[0].detail.contains("username"));
     assert!(items[0].summary.contains("refresh_token"));
-    assert!(items[0].attribute.is_none(), "a path would make Terraform quote the secret");
+    assert!(
+        items[0].attribute.is_none(),
+        "a path would make Terraform quote the secret"
+    );
     assert!(!items[0].detail.contains("secret-refresh"));
 }
 
