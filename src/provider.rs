@@ -1,6 +1,6 @@
 //! The provider block: its schema, validation, and ConfigureProvider.
 
-use crate::client::{ApiToken, Client, ConfigError, DEFAULT_BASE_URL};
+use crate::client::{ApiToken, Client, ConfigError, DEFAULT_BASE_URL, parse_base_url};
 use crate::diag::Diagnostics;
 use crate::schema::{Attribute, Block, Kind, Presence};
 use crate::value::Value;
@@ -98,23 +98,32 @@ pub fn configure(
     match Client::new(&base_url, ApiToken::new(token)) {
         Ok(client) => Some(Configuration::Ready(client)),
         Err(error) => {
-            report_base_url(&error, source, diagnostics);
+            report(&error, source, diagnostics);
             None
         }
     }
 }
 
 fn check_base_url(base_url: &str, source: &str, diagnostics: &mut Diagnostics) {
-    // A throwaway token: only the URL checks matter here, nothing is sent.
-    if let Err(error) = Client::new(base_url, ApiToken::new(String::from("unused"))) {
-        report_base_url(&error, source, diagnostics);
+    if let Err(error) = parse_base_url(base_url) {
+        report(&error, source, diagnostics);
     }
 }
 
-fn report_base_url(error: &ConfigError, source: &str, diagnostics: &mut Diagnostics) {
+/// Reports a configuration the client refused, at the attribute to blame.
+fn report(error: &ConfigError, base_url_source: &str, diagnostics: &mut Diagnostics) {
+    if let ConfigError::InvalidToken | ConfigError::EmptyToken = error {
+        let detail = format!(
+            "The API token cannot be used: {error}.\n\nCheck `api_token` or {TOKEN_ENV} for \
+             stray characters such as a trailing newline."
+        );
+        diagnostics.attribute_error("api_token", "Invalid Siro API Token", detail);
+        return;
+    }
     let detail = format!(
-        "The base URL from {source} cannot be used: {error}.\n\nUse an https URL such as \
-         {DEFAULT_BASE_URL}; plain http is accepted only for 127.0.0.1, ::1 or localhost."
+        "The base URL from {base_url_source} cannot be used: {error}.\n\nUse an https URL \
+         such as {DEFAULT_BASE_URL}; plain http is accepted only for 127.0.0.1, ::1 or \
+         localhost."
     );
     diagnostics.attribute_error("base_url", "Invalid Siro API Base URL", detail);
 }
@@ -199,6 +208,16 @@ mod tests {
         let mut diagnostics = Diagnostics::new();
         validate(&config, &mut diagnostics);
         assert!(diagnostics.has_errors());
+    }
+
+    #[test]
+    fn a_token_with_a_newline_is_blamed_on_api_token_without_showing_it() {
+        let mut diagnostics = Diagnostics::new();
+        let config = block(text("secret-value\n"), Value::Null);
+        assert!(configure(&config, no_env, &mut diagnostics).is_none());
+        let items = diagnostics.into_proto();
+        assert_eq!(items[0].summary, "Invalid Siro API Token");
+        assert!(!format!("{items:?}").contains("secret-value"));
     }
 
     #[test]

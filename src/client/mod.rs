@@ -406,7 +406,9 @@ fn decode<T: serde::de::DeserializeOwned>(
 }
 
 /// Parses and checks a base URL; see [`Client::new`] for the rules.
-fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
+///
+/// Public so configuration can be validated without building an HTTP client.
+pub fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
     let mut url = Url::parse(base_url.trim()).map_err(ConfigError::NotAUrl)?;
     let host = url.host().ok_or(ConfigError::NoHost)?;
     match url.scheme() {
