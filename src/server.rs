@@ -456,3 +456,123 @@ impl HasDiagnostics for proto::stop_provider::Response {
         &[]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dynamic(msgpack: Vec<u8>) -> Option<proto::DynamicValue> {
+        Some(proto::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
+    }
+
+    fn resource(set: &[(&str, Value)]) -> Value {
+        let mut value = Value::Object(Default::default());
+        for attribute in integration::SCHEMA.attributes {
+            value.set(attribute.name, Value::Null);
+        }
+        for (name, v) in set {
+            value.set(name, v.clone());
+        }
+        value
+    }
+
+    fn encoded(value: &Value) -> Option<proto::DynamicValue> {
+        let bytes = value
+            .encode_msgpack(&integration::value_type())
+            .expect("test values fit the schema");
+        dynamic(bytes)
+    }
+
+    #[tokio::test]
+    async fn garbage_on_the_wire_is_an_invalid_argument_not_a_panic() {
+        let service = ProviderService::new();
+        for garbage in [vec![0x81, 0xa1], vec![0xd4, 0x05, 0x00], b"not msgpack".to_vec()] {
+            let request = proto::validate_resource_config::Request {
+                type_name: integration::TYPE_NAME.to_string(),
+                config: dynamic(garbage),
+                client_capabilities: None,
+            };
+            let result = service
+                .validate_resource_config(Request::new(request))
+                .await;
+            let status = result.expect_err("garbage must be refused");
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_resource_type_is_refused() {
+        let service = ProviderService::new();
+        let request = proto::plan_resource_change::Request {
+            type_name: "siro_nothing".to_string(),
+            ..Default::default()
+        };
+        let result = service.plan_resource_change(Request::new(request)).await;
+        let status = result.expect_err("unknown type must be refused");
+        assert!(status.message().contains("siro_nothing"));
+    }
+
+    #[tokio::test]
+    async fn plan_returns_a_refined_unknown_byte_for_byte() {
+        // ext 12 with refinements {1: true} ("not null"), as Terraform sends it.
+        let refined = Value::Unknown(Some(vec![0x81, 0x01, 0xc3]));
+        let proposed = resource(&[
+            ("namespace", Value::from("siro")),
+            ("org_id", refined.clone()),
+            (
+                "instance_url",
+                Value::from("https://acme.my.salesforce.com"),
+            ),
+        ]);
+        let request = proto::plan_resource_change::Request {
+            type_name: integration::TYPE_NAME.to_string(),
+            prior_state: encoded(&Value::Null),
+            proposed_new_state: encoded(&proposed),
+            config: encoded(&proposed),
+            ..Default::default()
+        };
+        let response = service_plan(request).await;
+        let planned = Value::decode_msgpack(
+            &response.planned_state.expect("planned state").msgpack,
+            &integration::value_type(),
+        )
+        .expect("planned state decodes");
+        assert_eq!(planned.get("org_id"), Some(&refined));
+        assert_eq!(planned.get("id"), Some(&Value::unknown()));
+    }
+
+    async fn service_plan(
+        request: proto::plan_resource_change::Request,
+    ) -> proto::plan_resource_change::Response {
+        let service = ProviderService::new();
+        let response = service.plan_resource_change(Request::new(request)).await;
+        response.expect("plan succeeds").into_inner()
+    }
+
+    #[tokio::test]
+    async fn read_before_configure_keeps_state_and_says_why() {
+        let service = ProviderService::new();
+        let state = resource(&[("id", Value::from("conn_1"))]);
+        let request = proto::read_resource::Request {
+            type_name: integration::TYPE_NAME.to_string(),
+            current_state: encoded(&state),
+            ..Default::default()
+        };
+        let response = service.read_resource(Request::new(request)).await;
+        let response = response.expect("read answers").into_inner();
+        assert_eq!(diag::count(&response.diagnostics), (1, 0));
+        assert_eq!(response.new_state, encoded(&state));
+    }
+
+    #[tokio::test]
+    async fn stop_provider_answers_without_error() {
+        let service = ProviderService::new();
+        let request = Request::new(proto::stop_provider::Request {});
+        let response = service.stop_provider(request).await.expect("stop answers");
+        assert!(response.into_inner().error.is_empty());
+        assert!(service.shared.stop.is_cancelled());
+    }
+}

@@ -61,6 +61,8 @@ impl Value {
 /// Converts one decoded msgpack value at `path` to a value of type `ty`.
 fn from_msgpack(raw: rmpv::Value, ty: &Type, path: &mut Path) -> Result<Value, DecodeError> {
     match (raw, ty) {
+        // TODO: rmpv reads the reserved byte 0xc1 as nil, so it decodes as null instead
+        // of being refused. Harmless (null fits every type) but not strict.
         (rmpv::Value::Nil, _) => Ok(Value::Null),
         (rmpv::Value::Ext(UNKNOWN_EXT, _), _) => Ok(Value::Unknown(None)),
         (rmpv::Value::Ext(REFINED_UNKNOWN_EXT, payload), _) => Ok(Value::Unknown(Some(payload))),
