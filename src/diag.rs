@@ -92,45 +92,61 @@ pub fn count(diagnostics: &[proto::Diagnostic]) -> (usize, usize) {
     (errors, diagnostics.len() - errors)
 }
 
-/// The detail text for a failed API call: what was called, what came back, what to do.
+/// The detail text for a failed API call: what was called, what came back, what to do,
+/// and the cause chain on its own line.
 ///
 /// Built only from the operation, status, the API's (already scrubbed and shortened)
-/// message and request id, so neither the token nor a request body can appear in it.
+/// message, request id and the error chain, which the client strips of URLs and
+/// secrets, so neither the token nor a request body can appear in it.
 pub fn api_error_detail(error: &ApiError) -> String {
     let tried = format!("The provider called the Siro API: {}.", error.operation());
 
     let mut answered = match error.status() {
         Some(status) => format!("The API answered with HTTP status {status}"),
-        None => format!("No answer was received: {error}"),
+        None => "No usable answer was received".to_string(),
     };
-    if let Some(message) = error.api_message() {
-        answered.push_str(&format!(": {message}"));
+    match error.api_message() {
+        Some(message) => answered.push_str(&format!(": {message}.")),
+        None => answered.push('.'),
     }
-    answered.push('.');
     if let Some(request_id) = error.request_id() {
         answered.push_str(&format!(" Request id: {request_id}."));
     }
 
-    let advice = if error.is_auth() {
+    format!(
+        "{tried}\n\n{answered}\n\n{}\n\nCause: {}",
+        api_error_advice(error),
+        error.chain()
+    )
+}
+
+/// What the user can do about a failed call.
+fn api_error_advice(error: &ApiError) -> &'static str {
+    let status = error.status().unwrap_or(0);
+    if error.is_auth() {
         "Check the API token: set `api_token` in the provider block or the SIRO_API_TOKEN \
          environment variable to an organisation API token from Siro (Person icon, API \
          Tokens) that is allowed to manage integrations."
+    } else if error.is_not_found() && error.operation().starts_with("PUT") {
+        "The API has no such operation at this address: check the provider's `base_url`, \
+         which must include the API's path prefix (the default ends in /api-externalApi)."
     } else if error.is_not_found() {
         "The connection does not exist, or the token's organisation cannot see it."
     } else if error.is_timeout() || error.is_connect() {
-        "Check the network path to the API and the provider's `base_url`, then retry."
+        "Check the network path to the API (proxy, firewall, TLS certificates) and the \
+         provider's `base_url`, then retry."
     } else if error.is_decode() {
         "The answer did not match Siro's published API. Retry; if it persists, report it."
-    } else if error
-        .status()
-        .is_some_and(|status| status == 429 || status >= 500)
-    {
-        "The API is busy or failing; the provider already retried. Try again later."
+    } else if (300..400).contains(&status) {
+        "The API answered with a redirect, which the provider does not follow: check the \
+         provider's `base_url`."
+    } else if matches!(status, 429 | 502 | 503 | 504) {
+        "The API is busy or unavailable; the provider already retried. Try again later."
+    } else if status >= 500 {
+        "The API failed on its side. Try again later; if it persists, report it to Siro."
     } else {
-        "Check the resource's arguments against the message above."
-    };
-
-    format!("{tried}\n\n{answered}\n\n{advice}")
+        "Check the resource's arguments and the provider configuration."
+    }
 }
 
 #[cfg(test)]

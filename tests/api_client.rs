@@ -334,6 +334,9 @@ async fn garbage_answers_are_decode_errors() {
         "",
         r#"{"isActive":true}"#,
         r#"{"integrationConnectionId":7,"isActive":true}"#,
+        // An id that could never address the connection again must not reach state.
+        r#"{"integrationConnectionId":"","isActive":true}"#,
+        r#"{"integrationConnectionId":"..","isActive":true}"#,
     ] {
         stand_in.fail_next("PUT", UPSERT_PATH, 200, body, 1);
         let e = api
@@ -343,7 +346,7 @@ async fn garbage_answers_are_decode_errors() {
         assert!(e.is_decode(), "{body:?}: {e:?}");
     }
     // Decode errors are not retried.
-    assert_eq!(stand_in.requests().len(), connection_bodies.len() + 3);
+    assert_eq!(stand_in.requests().len(), connection_bodies.len() + 5);
 }
 
 #[tokio::test]
@@ -369,6 +372,13 @@ async fn an_unreachable_api_is_a_connect_error() {
     assert!(
         !shown.contains("api-externalApi"),
         "the url is stripped: {shown}"
+    );
+    // The chain names the real cause, so a user can tell a refusal from DNS or TLS.
+    let chain = e.chain();
+    assert!(chain.to_lowercase().contains("refused"), "{chain}");
+    assert!(
+        !chain.contains(TOKEN) && !chain.contains("api-externalApi"),
+        "{chain}"
     );
 }
 

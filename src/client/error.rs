@@ -111,6 +111,19 @@ impl ApiError {
         e
     }
 
+    /// The error and its sources, outermost first, joined by ": ". Like `Display`, it
+    /// holds no URL and no secret: sources are stripped and scrubbed when recorded.
+    pub fn chain(&self) -> String {
+        let mut chain = self.to_string();
+        let mut source = StdError::source(self);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        chain
+    }
+
     /// A connection id that cannot be sent as one path segment.
     pub(crate) fn invalid_id(operation: &'static str) -> ApiError {
         ApiError::new(operation, Kind::InvalidId)

@@ -295,7 +295,7 @@ impl Client {
             .notify(|e, delay| {
                 tracing::debug!(
                     operation = op.name,
-                    error = %e,
+                    error = %e.chain(),
                     delay_ms = delay.as_millis() as u64,
                     "retrying siro api request"
                 );
@@ -338,7 +338,7 @@ impl Client {
             status,
             attempt,
             duration_ms = started.elapsed().as_millis() as u64,
-            error = result.as_ref().err().map(tracing::field::display),
+            error = result.as_ref().err().map(|e| e.chain()),
             "siro api request"
         );
         result

@@ -50,6 +50,7 @@ impl fmt::Debug for SalesforceUpsert {
 #[serde(rename_all = "camelCase")]
 pub struct UpsertResult {
     /// Id of the connection the upsert created or updated.
+    #[serde(deserialize_with = "connection_id")]
     pub integration_connection_id: String,
     /// Whether the connection is active.
     pub is_active: bool,
@@ -62,6 +63,7 @@ pub struct UpsertResult {
 #[serde(rename_all = "camelCase")]
 pub struct Connection {
     /// Connection id.
+    #[serde(deserialize_with = "connection_id")]
     pub id: String,
     /// Platform name such as `SALESFORCE` or `MERGE`. An open string: the document's
     /// enum for this field lacks `SALESFORCE`, which the API nonetheless returns.
@@ -76,10 +78,39 @@ pub struct Connection {
     pub external_account_id: Option<String>,
 }
 
+/// Reads a connection id, refusing one that could not address the connection later:
+/// empty, or `.`/`..` (URL paths drop those segments). Stored in state, such an id would
+/// make every later read and delete fail.
+fn connection_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let id = String::deserialize(deserializer)?;
+    if matches!(id.trim(), "" | "." | "..") {
+        return Err(serde::de::Error::custom(
+            "connection id is empty or unusable",
+        ));
+    }
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unusable_connection_ids_are_refused() {
+        for id in ["", " ", ".", ".."] {
+            let answer = json!({"integrationConnectionId": id, "isActive": true});
+            assert!(
+                serde_json::from_value::<UpsertResult>(answer).is_err(),
+                "{id:?}"
+            );
+            let answer = json!({"id": id, "integrationPlatform": "SALESFORCE", "isActive": true});
+            assert!(
+                serde_json::from_value::<Connection>(answer).is_err(),
+                "{id:?}"
+            );
+        }
+    }
 
     fn minimal() -> SalesforceUpsert {
         SalesforceUpsert {
