@@ -114,10 +114,11 @@ fn check_base_url(base_url: &str, source: &str, diagnostics: &mut Diagnostics) {
 fn report(error: &ConfigError, base_url_source: &str, diagnostics: &mut Diagnostics) {
     if let ConfigError::InvalidToken | ConfigError::EmptyToken = error {
         let detail = format!(
-            "The API token cannot be used: {error}.\n\nCheck `api_token` or {TOKEN_ENV} for \
-             stray characters such as a trailing newline."
+            "The API token cannot be used: {error}.\n\nCheck the provider's `api_token` or \
+             {TOKEN_ENV} for stray characters such as a trailing newline."
         );
-        diagnostics.attribute_error("api_token", "Invalid Siro API Token", detail);
+        // No attribute path: Terraform would quote the configuration line, token and all.
+        diagnostics.error("Invalid Siro API Token", detail);
         return;
     }
     let detail = format!(
@@ -217,6 +218,10 @@ mod tests {
         assert!(configure(&config, no_env, &mut diagnostics).is_none());
         let items = diagnostics.into_proto();
         assert_eq!(items[0].summary, "Invalid Siro API Token");
+        assert!(
+            items[0].attribute.is_none(),
+            "a path would make Terraform quote the token"
+        );
         assert!(!format!("{items:?}").contains("secret-value"));
     }
 

@@ -78,17 +78,21 @@ impl ProviderService {
         .await
     }
 
+    /// What ConfigureProvider produced, if it ran.
+    fn configuration(&self) -> Option<Configuration> {
+        match self.shared.configuration.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// The API client and stop token, or the diagnostic saying why there is none.
     fn api_configuration(
         &self,
         summary: &str,
         d: &mut Diagnostics,
     ) -> Option<(crate::client::Client, CancellationToken)> {
-        let configuration = match self.shared.configuration.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        match configuration {
+        match self.configuration() {
             Some(Configuration::Ready(client)) => Some((client, self.shared.stop.clone())),
             Some(Configuration::Unknown) => {
                 d.error(
@@ -248,8 +252,21 @@ impl Provider for ProviderService {
             let ty = resource_type(&request.type_name)?;
             let state = decode(request.current_state, &ty, "current_state")?;
             let mut d = Diagnostics::new();
-            let new_state =
-                match self.api_configuration("Unable to Read Salesforce Integration", &mut d) {
+            let summary = "Unable to Read Salesforce Integration";
+            let unknown = matches!(self.configuration(), Some(Configuration::Unknown));
+            let new_state = if unknown {
+                // Planning with a provider configured from values known only after apply:
+                // keep the state as it is rather than fail the plan.
+                d.warning(
+                    "Salesforce Integration Not Refreshed",
+                    "The provider configuration depends on values not known until apply, \
+                     so the connection was not read from the Siro API; the plan uses the \
+                     state as it was. The next plan or apply with a known configuration \
+                     refreshes it.",
+                );
+                state
+            } else {
+                match self.api_configuration(summary, &mut d) {
                     Some((client, stop)) => {
                         let api = Api {
                             client: &client,
@@ -258,7 +275,8 @@ impl Provider for ProviderService {
                         integration::read(api, &state, &mut d).await
                     }
                     None => state,
-                };
+                }
+            };
             Ok(proto::read_resource::Response {
                 new_state: Some(encode(&new_state, &ty)?),
                 diagnostics: d.into_proto(),
@@ -489,7 +507,11 @@ mod tests {
     #[tokio::test]
     async fn garbage_on_the_wire_is_an_invalid_argument_not_a_panic() {
         let service = ProviderService::new();
-        for garbage in [vec![0x81, 0xa1], vec![0xd4, 0x05, 0x00], b"not msgpack".to_vec()] {
+        for garbage in [
+            vec![0x81, 0xa1],
+            vec![0xd4, 0x05, 0x00],
+            b"not msgpack".to_vec(),
+        ] {
             let request = proto::validate_resource_config::Request {
                 type_name: integration::TYPE_NAME.to_string(),
                 config: dynamic(garbage),

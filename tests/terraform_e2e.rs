@@ -226,28 +226,26 @@ fn literal_refresh_token_never_reaches_any_output() {
 
 #[test]
 fn provider_configured_from_unknown_values_still_plans() {
-    let token = random_token("unknown-provider-config");
-    let mut fx = Fixture::with_tokens(&token, &token);
-    // The token comes only from a resource created in the same apply, so it is unknown
-    // at plan time (an empty variable counts as unset).
-    fx.tf
-        .env("SIRO_API_TOKEN", "")
-        .env("TF_VAR_token_seed", &token);
+    let fx = Fixture::new("unknown-provider-config");
+    // base_url comes from a resource created in the same apply, so it is unknown at plan
+    // time; the block wins over the SIRO_BASE_URL the fixture also sets.
     let hcl = format!(
-        r#"variable "token_seed" {{
-  type      = string
-  sensitive = true
+        r#"variable "generation" {{
+  type    = number
+  default = 1
 }}
 
-resource "terraform_data" "token" {{
-  input = var.token_seed
+resource "terraform_data" "api" {{
+  input            = "{}"
+  triggers_replace = var.generation
 }}
 
 provider "siro" {{
-  api_token = terraform_data.token.output
+  base_url = terraform_data.api.output
 }}
 
 {}"#,
+        fx.api.base_url(),
         config("")
     );
     fx.tf.write_config(&hcl);
@@ -258,6 +256,16 @@ provider "siro" {{
         .contains("Plan: 2 to add, 0 to change, 0 to destroy.");
     fx.tf.run(&["apply", "-auto-approve"]).success();
     assert_eq!(fx.api.connections().len(), 1);
+
+    // Replacing the token's source makes the configuration unknown again while the
+    // integration exists: its refresh is skipped with a warning, and the plan goes on.
+    fx.tf
+        .run(&["plan", "-detailed-exitcode", "-var", "generation=2"])
+        .code(2)
+        .contains("Warning: Salesforce Integration Not Refreshed");
+    fx.tf
+        .run(&["apply", "-auto-approve", "-var", "generation=2"])
+        .success();
 }
 
 #[test]

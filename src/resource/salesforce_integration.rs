@@ -408,11 +408,9 @@ pub async fn read(api: Api<'_>, state: &Value, d: &mut Diagnostics) -> Value {
         );
     }
 
+    // The ids stay as in state: the connection was fetched by that id, and the answer's
+    // own id field is not trusted to replace it.
     let mut refreshed = state.clone();
-    refreshed.set(
-        "integration_connection_id",
-        Value::String(connection.id.clone()),
-    );
     refreshed.set("is_active", Value::Bool(connection.is_active));
     refreshed
 }

@@ -4,14 +4,15 @@ use url::Url;
 
 /// Why a Salesforce organisation id is not valid; each message finishes "org_id ...".
 pub(super) fn org_id_problem(org_id: &str) -> Option<String> {
+    if !org_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Some("may contain only letters and digits".to_string());
+    }
+    // All ASCII from here on, so the length in bytes is the length in characters.
     if !(org_id.len() == 15 || org_id.len() == 18) {
         return Some(format!(
             "must be 15 or 18 characters long, not {}",
-            org_id.chars().count()
+            org_id.len()
         ));
-    }
-    if !org_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Some("may contain only letters and digits".to_string());
     }
     if !org_id.starts_with("00D") {
         return Some("must start with 00D, the prefix of Salesforce organisation ids".to_string());
@@ -46,13 +47,25 @@ fn case_suffix(id15: &str) -> String {
 }
 
 /// Why an instance URL is not an absolute https URL with a host.
+///
+/// Stricter than URL parsing alone, which forgives `https:host`, surrounding spaces and
+/// the like: the text itself must be `https://host...`, as it is sent to Siro verbatim.
 pub(super) fn instance_url_problem(instance_url: &str) -> Option<String> {
+    if instance_url.trim() != instance_url || instance_url.contains(char::is_whitespace) {
+        return Some("must not contain spaces".to_string());
+    }
+    let Some(rest) = instance_url.strip_prefix("https://") else {
+        return Some("must start with https://".to_string());
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Some("must name a host after https://".to_string());
+    }
     let url = match Url::parse(instance_url) {
         Ok(url) => url,
-        Err(error) => return Some(format!("is not an absolute URL ({error})")),
+        Err(error) => return Some(format!("is not a valid URL ({error})")),
     };
-    if url.scheme() != "https" {
-        return Some(format!("must use https, not {}", url.scheme()));
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("must not contain a user name or password".to_string());
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Some("must name a host".to_string());
@@ -97,5 +110,14 @@ mod tests {
         assert!(instance_url_problem("acme.my.salesforce.com").is_some());
         assert!(instance_url_problem("https://").is_some());
         assert!(instance_url_problem("").is_some());
+        for loose in [
+            "https:///path",
+            "https:acme.com",
+            " https://acme.com",
+            "https://u:p@acme.com",
+            "HTTPS//acme.com",
+        ] {
+            assert!(instance_url_problem(loose).is_some(), "{loose}");
+        }
     }
 }
