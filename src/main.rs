@@ -19,7 +19,14 @@ fn main() -> ExitCode {
     match runtime.block_on(terraform_provider_siro::plugin::serve()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("terraform-provider-siro: {error}");
+            // The whole chain: Terraform shows this stderr when the plugin fails to start.
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("terraform-provider-siro: {text}");
             ExitCode::FAILURE
         }
     }

@@ -33,9 +33,11 @@ impl PluginSocket {
         let directory = tempfile::Builder::new()
             .prefix("terraform-provider-siro-")
             .permissions(Permissions::from_mode(0o700))
-            .tempdir_in(parent)?;
+            .tempdir_in(&parent)
+            .map_err(|e| in_context(e, "cannot make a private directory in", &parent))?;
         let path = directory.path().join("plugin.sock");
-        let listener = UnixListener::bind(&path)?;
+        let listener =
+            UnixListener::bind(&path).map_err(|e| in_context(e, "cannot listen on", &path))?;
         Ok((
             PluginSocket {
                 path,
@@ -49,6 +51,12 @@ impl PluginSocket {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The same error, its text saying what was attempted where (paths are not secret).
+fn in_context(error: std::io::Error, attempt: &str, path: &Path) -> std::io::Error {
+    let text = format!("{attempt} {}: {error}", path.display());
+    std::io::Error::new(error.kind(), text)
 }
 
 #[cfg(test)]
@@ -78,6 +86,16 @@ mod tests {
         drop(listener);
         drop(socket);
         assert!(!directory.exists());
+    }
+
+    #[tokio::test]
+    async fn a_missing_socket_dir_names_the_directory() {
+        let env = |_: &str| Some("/nonexistent/socket/dir".to_string());
+        let error = PluginSocket::bind(env).expect_err("the directory does not exist");
+        assert!(
+            error.to_string().contains("/nonexistent/socket/dir"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

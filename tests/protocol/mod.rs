@@ -62,7 +62,6 @@ impl Plugin {
             .env_remove("TF_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("the provider binary starts");
 
@@ -131,12 +130,18 @@ impl Plugin {
 
     /// Sends SIGINT, as a terminal's Ctrl-C does to the whole process group.
     pub(crate) fn interrupt(&self) {
-        let pid = self.child.id().expect("process is running");
+        assert!(self.signal("-INT"), "SIGINT was delivered");
+    }
+
+    /// Sends a signal with kill(1); false when the process is gone.
+    fn signal(&self, signal: &str) -> bool {
+        let Some(pid) = self.child.id() else {
+            return false;
+        };
         let status = std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
+            .args([signal, &pid.to_string()])
+            .status();
+        status.is_ok_and(|status| status.success())
     }
 
     pub(crate) async fn wait(&mut self) -> ExitStatus {
@@ -144,6 +149,16 @@ impl Plugin {
             .wait()
             .await
             .expect("the process can be waited for")
+    }
+}
+
+/// Stops a plugin the test left running with SIGTERM, which it handles like Shutdown, so
+/// it removes its socket directory (SIGKILL would leave the directory behind).
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal("-TERM");
+        }
     }
 }
 
