@@ -48,13 +48,9 @@ impl PluginTls {
         let client_certificate =
             CertificateDer::from_pem_slice(client_pem).map_err(TlsError::ClientCertificate)?;
 
-        let server = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-            .map_err(TlsError::ServerCertificate)?;
-        let server_certificate = server.cert.der().clone();
-        let server_key = PrivatePkcs8KeyDer::from(server.signing_key.serialize_der());
+        let (server_certificate, server_key) = server_certificate()?;
 
-        // aws-lc-rs: Terraform's certificate is ECDSA P-521, which ring cannot verify.
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(plugin_crypto_provider());
         let verifier = Arc::new(ExactClientCertificate {
             expected: client_certificate.into_owned(),
             algorithms: provider.signature_verification_algorithms,
@@ -73,6 +69,25 @@ impl PluginTls {
             server_certificate_der: server_certificate.to_vec(),
         })
     }
+}
+
+/// A self-signed Ed25519 certificate for `localhost` and its PKCS#8 key, new each run.
+///
+/// Ed25519 because its signatures need no random numbers: the key's seed comes from the
+/// OS through ring, and nothing here wakes aws-lc's random generator, whose first use
+/// costs tens of milliseconds of CPU-jitter seeding (see [`plugin_crypto_provider`]).
+fn server_certificate() -> Result<(CertificateDer<'static>, PrivatePkcs8KeyDer<'static>), TlsError>
+{
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+        .map_err(|_| TlsError::ServerCertificate(rcgen::Error::RingUnspecified))?;
+    let key_pair = rcgen::KeyPair::try_from(pkcs8.as_ref()).map_err(TlsError::ServerCertificate)?;
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .map_err(TlsError::ServerCertificate)?;
+    let certificate = params
+        .self_signed(&key_pair)
+        .map_err(TlsError::ServerCertificate)?;
+    let key = PrivatePkcs8KeyDer::from(pkcs8.as_ref().to_vec());
+    Ok((certificate.der().clone(), key))
 }
 
 /// Accepts exactly one client certificate, byte for byte.
@@ -130,8 +145,22 @@ impl ClientCertVerifier for ExactClientCertificate {
     }
 }
 
-/// The crypto provider this crate uses everywhere, installed once for code that asks
-/// rustls for the process default (reqwest does).
+/// ring for the handshake, aws-lc-rs for checking Terraform's signature.
+///
+/// Terraform's certificate is ECDSA P-521, which only aws-lc-rs verifies. Verifying
+/// needs no random numbers, whereas aws-lc's random generator seeds itself from CPU
+/// jitter at first use, which costs tens of milliseconds at every plugin start
+/// (`cargo bench --bench plugin_startup` measures it); ring draws on the OS instead.
+fn plugin_crypto_provider() -> CryptoProvider {
+    CryptoProvider {
+        signature_verification_algorithms: rustls::crypto::aws_lc_rs::default_provider()
+            .signature_verification_algorithms,
+        ..rustls::crypto::ring::default_provider()
+    }
+}
+
+/// The crypto provider for code that asks rustls for the process default, installed
+/// once at start.
 pub fn install_default_crypto_provider() {
     // Err only means another part of the process installed one first; that one stays.
     let _ = CryptoProvider::install_default(rustls::crypto::aws_lc_rs::default_provider());

@@ -55,7 +55,12 @@ pub(crate) struct Plugin {
 impl Plugin {
     /// Starts the provider binary as Terraform does and reads its handshake line.
     pub(crate) async fn start(certificate: &ClientCertificate) -> Plugin {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_terraform-provider-siro"))
+        Plugin::start_binary(env!("CARGO_BIN_EXE_terraform-provider-siro"), certificate).await
+    }
+
+    /// Starts the given provider binary as Terraform does and reads its handshake line.
+    pub(crate) async fn start_binary(binary: &str, certificate: &ClientCertificate) -> Plugin {
+        let mut child = Command::new(binary)
             .env("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE)
             .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
             .env("PLUGIN_CLIENT_CERT", &certificate.pem)
@@ -126,6 +131,14 @@ impl Plugin {
             }))
             .await?;
         Ok(channel)
+    }
+
+    /// The plugin's peak resident set size so far (VmHWM), for benches/plugin_startup.rs.
+    #[allow(dead_code)]
+    pub(crate) fn peak_resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// Sends SIGINT, as a terminal's Ctrl-C does to the whole process group.
