@@ -3,11 +3,24 @@
 
 mod protocol;
 
-use protocol::{Plugin, client_certificate};
+use protocol::{ClientCertificate, Plugin, client_certificate};
 use terraform_provider_siro::proto::plugin::Empty;
 use terraform_provider_siro::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_siro::proto::tfplugin6::get_provider_schema;
 use terraform_provider_siro::proto::tfplugin6::provider_client::ProviderClient;
+
+/// Connects presenting `certificate` (if any) and asks for the provider schema.
+async fn schema_call(
+    plugin: &Plugin,
+    certificate: Option<&ClientCertificate>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let channel = plugin.connect(certificate).await?;
+    let request = get_provider_schema::Request {};
+    ProviderClient::new(channel)
+        .get_provider_schema(request)
+        .await?;
+    Ok(())
+}
 
 #[tokio::test]
 async fn refuses_to_run_without_the_magic_cookie() {
@@ -81,15 +94,7 @@ async fn serves_the_schema_over_mutual_tls() {
 #[tokio::test]
 async fn refuses_a_client_without_the_certificate() {
     let plugin = Plugin::start(&client_certificate()).await;
-    let result = async {
-        let channel = plugin.connect(None).await?;
-        let mut provider = ProviderClient::new(channel);
-        provider
-            .get_provider_schema(get_provider_schema::Request {})
-            .await?;
-        Ok::<_, Box<dyn std::error::Error>>(())
-    }
-    .await;
+    let result = schema_call(&plugin, None).await;
     assert!(
         result.is_err(),
         "a client without a certificate must be refused"
@@ -100,15 +105,7 @@ async fn refuses_a_client_without_the_certificate() {
 async fn refuses_a_client_with_another_certificate() {
     let plugin = Plugin::start(&client_certificate()).await;
     let impostor = client_certificate();
-    let result = async {
-        let channel = plugin.connect(Some(&impostor)).await?;
-        let mut provider = ProviderClient::new(channel);
-        provider
-            .get_provider_schema(get_provider_schema::Request {})
-            .await?;
-        Ok::<_, Box<dyn std::error::Error>>(())
-    }
-    .await;
+    let result = schema_call(&plugin, Some(&impostor)).await;
     assert!(
         result.is_err(),
         "a client with another certificate must be refused"
