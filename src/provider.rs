@@ -52,7 +52,8 @@ pub enum Configuration {
 
 /// Checks the provider block at `terraform validate`, on known values only.
 pub fn validate(config: &Value, diagnostics: &mut Diagnostics) {
-    if let Some(base_url) = config.get("base_url").and_then(Value::as_str) {
+    let base_url = config.get("base_url").and_then(Value::as_str);
+    if let Some(base_url) = base_url.filter(|url| !url.is_empty()) {
         check_base_url(base_url, "base_url", diagnostics);
     }
 }
@@ -223,6 +224,13 @@ mod tests {
             "a path would make Terraform quote the token"
         );
         assert!(!format!("{items:?}").contains("secret-value"));
+    }
+
+    #[test]
+    fn an_empty_base_url_counts_as_unset_at_validate_too() {
+        let mut diagnostics = Diagnostics::new();
+        validate(&block(Value::Null, text("")), &mut diagnostics);
+        assert!(!diagnostics.has_errors());
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl ProviderService {
         work: impl Future<Output = Result<R, Status>>,
     ) -> Result<Response<R>, Status> {
         let request_id = self.shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        let span = tracing::trace_span!(
+        // At info level, so API log lines carry the RPC fields at TF_LOG_PROVIDER=INFO too.
+        let span = tracing::info_span!(
             "rpc",
             tf_rpc = rpc,
             tf_resource_type = resource_type,

@@ -93,23 +93,29 @@ async fn serves_the_schema_over_mutual_tls() {
 
 #[tokio::test]
 async fn refuses_a_client_without_the_certificate() {
-    let plugin = Plugin::start(&client_certificate()).await;
-    let result = schema_call(&plugin, None).await;
-    assert!(
-        result.is_err(),
-        "a client without a certificate must be refused"
-    );
+    let certificate = client_certificate();
+    let plugin = Plugin::start(&certificate).await;
+    let refused = schema_call(&plugin, None).await;
+    let error = format!("{refused:?}");
+    assert!(error.contains("CertificateRequired"), "{error}");
+
+    // Refused, not broken: Terraform's own connection still works.
+    assert!(schema_call(&plugin, Some(&certificate)).await.is_ok());
 }
 
 #[tokio::test]
 async fn refuses_a_client_with_another_certificate() {
-    let plugin = Plugin::start(&client_certificate()).await;
+    let certificate = client_certificate();
+    let plugin = Plugin::start(&certificate).await;
     let impostor = client_certificate();
-    let result = schema_call(&plugin, Some(&impostor)).await;
+    let refused = schema_call(&plugin, Some(&impostor)).await;
     assert!(
-        result.is_err(),
+        refused.is_err(),
         "a client with another certificate must be refused"
     );
+
+    // The server rejected that client rather than failing: Terraform still gets in.
+    assert!(schema_call(&plugin, Some(&certificate)).await.is_ok());
 }
 
 #[tokio::test]

@@ -106,7 +106,13 @@ async fn read_drops_state_when_api_returns_404() {
 
     let mut d = Diagnostics::new();
     assert_eq!(integration::read(api, &state, &mut d).await, Value::Null);
-    assert!(!d.has_errors());
+    let items = d.into_proto();
+    assert_eq!(
+        items.len(),
+        1,
+        "one warning says why the resource left the state"
+    );
+    assert_eq!(items[0].summary, "Salesforce Integration Not Found");
 }
 
 #[tokio::test]

@@ -165,7 +165,8 @@ fn connection_deleted_outside_terraform_is_planned_for_creation() {
         .run(&["plan", "-detailed-exitcode"])
         .code(2)
         .contains(&format!("# {ADDRESS} will be created"))
-        .contains("Plan: 1 to add, 0 to change, 0 to destroy.");
+        .contains("Plan: 1 to add, 0 to change, 0 to destroy.")
+        .contains("Warning: Salesforce Integration Not Found");
 
     fx.tf
         .run(&["apply", "-auto-approve"])
@@ -257,7 +258,7 @@ provider "siro" {{
     fx.tf.run(&["apply", "-auto-approve"]).success();
     assert_eq!(fx.api.connections().len(), 1);
 
-    // Replacing the token's source makes the configuration unknown again while the
+    // Replacing base_url's source makes the configuration unknown again while the
     // integration exists: its refresh is skipped with a warning, and the plan goes on.
     fx.tf
         .run(&["plan", "-detailed-exitcode", "-var", "generation=2"])

@@ -439,10 +439,8 @@ pub fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
 /// 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and `localhost`.
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
-        Host::Domain(name) => {
-            let name = name.strip_suffix('.').unwrap_or(name);
-            name.eq_ignore_ascii_case("localhost")
-        }
+        // Exactly `localhost`: "localhost." would be resolved through DNS.
+        Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(ip) => ip.is_loopback(),
         Host::Ipv6(ip) => {
             ip.is_loopback()

@@ -27,6 +27,9 @@ use handshake::HandshakeError;
 use socket::PluginSocket;
 use tls::{PluginTls, TlsError};
 
+/// How long the accept loop waits after a failed accept before trying again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
 /// How long a connecting client gets to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,6 +83,9 @@ pub async fn serve() -> Result<(), PluginError> {
     let shutdown = Arc::new(Notify::new());
     let router = services(shutdown.clone()).await;
 
+    // Handle SIGTERM from here on: once announced, exiting must clean up the socket.
+    let stop = stop_signal(shutdown)?;
+
     // Announce the socket on stdout: the only line this process ever prints there.
     let certificate = tls
         .as_ref()
@@ -88,7 +94,6 @@ pub async fn serve() -> Result<(), PluginError> {
     tracing::debug!(socket = %socket.path().display(), tls = tls.is_some(), "plugin serving");
 
     // Serve until Terraform calls Shutdown or sends SIGTERM.
-    let stop = stop_signal(shutdown)?;
     match tls {
         Some(tls) => {
             let incoming = tls_connections(listener, TlsAcceptor::from(tls.config));
@@ -154,7 +159,9 @@ fn tls_connections(
             let stream = match listener.accept().await {
                 Ok((stream, _)) => stream,
                 Err(error) => {
+                    // Such errors repeat (too many open files): pause rather than spin.
                     tracing::warn!(error = %error, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                     continue;
                 }
             };

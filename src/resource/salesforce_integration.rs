@@ -378,9 +378,16 @@ pub async fn read(api: Api<'_>, state: &Value, d: &mut Diagnostics) -> Value {
     let connection = match api.call(api.client.get_connection(id)).await {
         Ok(connection) => connection,
         Err(CallError::Api(error)) if error.is_not_found() => {
-            tracing::warn!(
-                connection_id = id,
-                "connection not found; removing it from state"
+            // Said out loud: a token of another organisation or a base_url without its
+            // path prefix also answers 404, and then "gone" is the wrong conclusion.
+            d.warning(
+                "Salesforce Integration Not Found",
+                format!(
+                    "Siro answered 404 for connection {id}, so it is removed from state \
+                     and the next apply creates it again.\n\nIf the connection still \
+                     exists, check that the provider's token belongs to its organisation \
+                     and that base_url includes the API's path prefix."
+                ),
             );
             return Value::Null;
         }
