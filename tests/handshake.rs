@@ -95,9 +95,13 @@ async fn serves_the_schema_over_mutual_tls() {
 async fn refuses_a_client_without_the_certificate() {
     let certificate = client_certificate();
     let plugin = Plugin::start(&certificate).await;
+    // The client sees either the server's certificate_required alert or a closed
+    // connection, depending on timing; either way no RPC was answered.
     let refused = schema_call(&plugin, None).await;
-    let error = format!("{refused:?}");
-    assert!(error.contains("CertificateRequired"), "{error}");
+    assert!(
+        refused.is_err(),
+        "a client without a certificate must be refused"
+    );
 
     // Refused, not broken: Terraform's own connection still works.
     assert!(schema_call(&plugin, Some(&certificate)).await.is_ok());
