@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::client::Client;
 use crate::diag::{self, Diagnostics};
 use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
@@ -79,40 +80,44 @@ impl ProviderService {
         .await
     }
 
-    /// What ConfigureProvider produced, if it ran.
-    fn configuration(&self) -> Option<Configuration> {
-        match self.shared.configuration.read() {
+    /// The API client and stop token, or why the API cannot be called yet.
+    fn api(&self) -> Result<(Client, CancellationToken), Unavailable> {
+        let configuration = match self.shared.configuration.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        match configuration {
+            Some(Configuration::Ready(client)) => Ok((client, self.shared.stop.clone())),
+            Some(Configuration::Unknown) => Err(Unavailable::Unknown),
+            None => Err(Unavailable::NotConfigured),
         }
     }
+}
 
-    /// The API client and stop token, or the diagnostic saying why there is none.
-    fn api_configuration(
-        &self,
-        summary: &str,
-        d: &mut Diagnostics,
-    ) -> Option<(crate::client::Client, CancellationToken)> {
-        match self.configuration() {
-            Some(Configuration::Ready(client)) => Some((client, self.shared.stop.clone())),
-            Some(Configuration::Unknown) => {
-                d.error(
-                    summary,
-                    "The provider configuration depends on values not known until apply, \
-                     so the Siro API cannot be called yet.\n\nApply the resources the \
-                     provider block depends on first, e.g. with `terraform apply -target`.",
-                );
-                None
+/// Why an RPC cannot call the Siro API.
+#[derive(Debug)]
+enum Unavailable {
+    /// The provider block holds values not known until apply.
+    Unknown,
+    /// ConfigureProvider never ran: a bug in Terraform or here.
+    NotConfigured,
+}
+
+impl Unavailable {
+    /// Adds the error for an RPC that cannot go on without the API.
+    fn report(&self, summary: &str, d: &mut Diagnostics) {
+        let detail = match self {
+            Unavailable::Unknown => {
+                "The provider configuration depends on values not known until apply, so \
+                 the Siro API cannot be called yet.\n\nApply the resources the provider \
+                 block depends on first, e.g. with `terraform apply -target`."
             }
-            None => {
-                d.error(
-                    summary,
-                    "The provider was not configured before it was asked to call the Siro \
-                     API. This is a bug in Terraform or the provider; please report it.",
-                );
-                None
+            Unavailable::NotConfigured => {
+                "The provider was not configured before it was asked to call the Siro API. \
+                 This is a bug in Terraform or the provider; please report it."
             }
-        }
+        };
+        d.error(summary, detail);
     }
 }
 
@@ -253,29 +258,25 @@ impl Provider for ProviderService {
             let ty = resource_type(&request.type_name)?;
             let state = decode(request.current_state, &ty, "current_state")?;
             let mut d = Diagnostics::new();
-            let summary = "Unable to Read Salesforce Integration";
-            let unknown = matches!(self.configuration(), Some(Configuration::Unknown));
-            let new_state = if unknown {
-                // Planning with a provider configured from values known only after apply:
-                // keep the state as it is rather than fail the plan.
-                d.warning(
-                    "Salesforce Integration Not Refreshed",
-                    "The provider configuration depends on values not known until apply, \
-                     so the connection was not read from the Siro API; the plan uses the \
-                     state as it was. The next plan or apply with a known configuration \
-                     refreshes it.",
-                );
-                state
-            } else {
-                match self.api_configuration(summary, &mut d) {
-                    Some((client, stop)) => {
-                        let api = Api {
-                            client: &client,
-                            stop: &stop,
-                        };
-                        integration::read(api, &state, &mut d).await
-                    }
-                    None => state,
+            let new_state = match self.api() {
+                Ok((client, stop)) => {
+                    integration::read(Api::new(&client, &stop), &state, &mut d).await
+                }
+                Err(Unavailable::Unknown) => {
+                    // Planning with a provider configured from values known only after
+                    // apply: keep the state as it is rather than fail the plan.
+                    d.warning(
+                        "Salesforce Integration Not Refreshed",
+                        "The provider configuration depends on values not known until \
+                         apply, so the connection was not read from the Siro API; the plan \
+                         uses the state as it was. The next plan or apply with a known \
+                         configuration refreshes it.",
+                    );
+                    state
+                }
+                Err(unavailable) => {
+                    unavailable.report("Unable to Read Salesforce Integration", &mut d);
+                    state
                 }
             };
             Ok(proto::read_resource::Response {
@@ -317,16 +318,15 @@ impl Provider for ProviderService {
             let prior = decode(request.prior_state, &ty, "prior_state")?;
             let planned = decode(request.planned_state, &ty, "planned_state")?;
             let mut d = Diagnostics::new();
-            let summary = "Unable to Apply Salesforce Integration";
-            let new_state = match self.api_configuration(summary, &mut d) {
-                Some((client, stop)) => {
-                    let api = Api {
-                        client: &client,
-                        stop: &stop,
-                    };
+            let new_state = match self.api() {
+                Ok((client, stop)) => {
+                    let api = Api::new(&client, &stop);
                     integration::apply(api, &prior, &planned, &mut d).await
                 }
-                None => prior,
+                Err(unavailable) => {
+                    unavailable.report("Unable to Apply Salesforce Integration", &mut d);
+                    prior
+                }
             };
             Ok(proto::apply_resource_change::Response {
                 new_state: Some(encode(&new_state, &ty)?),
@@ -345,16 +345,14 @@ impl Provider for ProviderService {
         self.serve("ImportResourceState", &request.type_name, async {
             let ty = resource_type(&request.type_name)?;
             let mut d = Diagnostics::new();
-            let summary = "Unable to Import Salesforce Integration";
-            let imported = match self.api_configuration(summary, &mut d) {
-                Some((client, stop)) => {
-                    let api = Api {
-                        client: &client,
-                        stop: &stop,
-                    };
-                    integration::import(api, &request.id, &mut d).await
+            let imported = match self.api() {
+                Ok((client, stop)) => {
+                    integration::import(Api::new(&client, &stop), &request.id, &mut d).await
                 }
-                None => None,
+                Err(unavailable) => {
+                    unavailable.report("Unable to Import Salesforce Integration", &mut d);
+                    None
+                }
             };
             let imported_resources = match imported {
                 Some(state) => vec![proto::import_resource_state::ImportedResource {

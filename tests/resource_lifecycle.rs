@@ -32,10 +32,7 @@ impl Harness {
     }
 
     fn api(&self) -> Api<'_> {
-        Api {
-            client: &self.client,
-            stop: &self.stop,
-        }
+        Api::new(&self.client, &self.stop)
     }
 }
 
@@ -229,10 +226,7 @@ async fn stop_cancels_a_call_in_flight_with_a_diagnostic() {
     let apply = {
         let (client, stop) = (client.clone(), stop.clone());
         tokio::spawn(async move {
-            let api = Api {
-                client: &client,
-                stop: &stop,
-            };
+            let api = Api::new(&client, &stop);
             let mut d = Diagnostics::new();
             let state = integration::apply(api, &Value::Null, &planned_create(), &mut d).await;
             (state, d)
@@ -264,10 +258,7 @@ async fn wrong_token_reports_401_without_any_secret() {
     planned.set("refresh_token", Value::from("refresh-secret-77aa"));
 
     let mut d = Diagnostics::new();
-    let api = Api {
-        client: &client,
-        stop: &stop,
-    };
+    let api = Api::new(&client, &stop);
     integration::apply(api, &Value::Null, &planned, &mut d).await;
     let text = format!("{:?}", errors(d));
     assert!(text.contains("401"), "{text}");

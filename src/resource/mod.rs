@@ -29,7 +29,12 @@ pub enum CallError {
     Stopped,
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    /// Pairs a configured client with the stop token.
+    pub fn new(client: &'a Client, stop: &'a CancellationToken) -> Api<'a> {
+        Api { client, stop }
+    }
+
     /// Runs one client call, abandoning it if Terraform asks the provider to stop.
     pub async fn call<T>(
         &self,
